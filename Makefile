@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+# Entry points.  Each step is a script in scripts/; config/splice.conf names
+# every path and version they use.
+
+S := scripts
+
+.PHONY: all demo check check-fast check-stock shell deps base apply export \
+	selftests stock clean distclean help
+
+all: help
+
+help:
+	@echo "make demo         build our kernel and boot the splice demo"
+	@echo "make check        run every selftest on our kernel and our debug kernel"
+	@echo "make check-fast   run every selftest on our kernel only"
+	@echo "make check-stock  run the same selftests on the stock 6.12 kernel"
+	@echo "make shell        boot our kernel to a shell on the console"
+	@echo "make apply        apply patches/ to build/linux"
+	@echo "make export       rewrite patches/ from the commits in build/linux"
+
+deps:
+	@$(S)/install-deps
+
+base: deps
+	@$(S)/fetch-base
+
+apply: base
+	@$(S)/apply-series
+
+export:
+	@$(S)/export-series
+
+selftests: apply
+	@$(S)/build-selftests
+
+stock: base
+	@$(S)/stock-tree
+
+demo: selftests
+	@$(S)/build-demo
+	@$(S)/build-kernel ours
+	@$(S)/mkinitramfs ours
+	@$(S)/boot ours demo
+
+check: selftests
+	@$(S)/check ours ours-debug
+
+check-fast: selftests
+	@$(S)/check ours
+
+check-stock: selftests stock
+	@$(S)/check stock
+
+shell: selftests
+	@$(S)/build-kernel ours
+	@$(S)/mkinitramfs ours
+	@$(S)/boot ours shell
+
+clean:
+	rm -rf build/out
+
+distclean:
+	rm -rf build
