@@ -65,9 +65,10 @@ variant_is_debug() {
 	[[ "$1" == *-debug ]]
 }
 
+# ccache, when it works here, makes a rebuild in a fresh clone cheap.
 kmake() {
 	local cc=gcc
-	command -v ccache >/dev/null && cc="ccache gcc"
+	ccache -p >/dev/null 2>&1 && cc="ccache gcc"
 	make ARCH="$KARCH" CC="$cc" -j"$(nproc)" "$@"
 }
 
