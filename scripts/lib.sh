@@ -65,11 +65,12 @@ variant_is_debug() {
 	[[ "$1" == *-debug ]]
 }
 
-# ccache, when it works here, makes a rebuild in a fresh clone cheap.
+# ccache, when it works here, makes a rebuild in a fresh clone cheap: with
+# paths taken relative to the checkout, another clone hits the same cache.
 kmake() {
 	local cc=gcc
 	ccache -p >/dev/null 2>&1 && cc="ccache gcc"
-	make ARCH="$KARCH" CC="$cc" -j"$(nproc)" "$@"
+	CCACHE_BASEDIR="$TOP" make ARCH="$KARCH" CC="$cc" -j"$(nproc)" "$@"
 }
 
 # The patches named in patches/series, in order.
