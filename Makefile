@@ -4,8 +4,8 @@
 
 S := scripts
 
-.PHONY: all demo check check-fast check-stock shell deps base apply export \
-	selftests stock clean distclean help
+.PHONY: all demo check check-fast check-stock fuzz bench shell deps base \
+	apply export selftests stock clean distclean help
 
 all: help
 
@@ -14,6 +14,8 @@ help:
 	@echo "make check        run every selftest on our kernel and our debug kernel"
 	@echo "make check-fast   run every selftest on our kernel only"
 	@echo "make check-stock  run the same selftests on the stock 6.12 kernel"
+	@echo "make fuzz         trinity and stress-ng on our debug kernel"
+	@echo "make bench        benchmark ours against stock 6.12 into bench/"
 	@echo "make shell        boot our kernel to a shell on the console"
 	@echo "make apply        apply patches/ to build/linux"
 	@echo "make export       rewrite patches/ from the commits in build/linux"
@@ -50,6 +52,12 @@ check-fast: selftests
 
 check-stock: selftests stock
 	@$(S)/check stock
+
+fuzz: selftests
+	@$(S)/fuzz ours-debug
+
+bench: selftests stock
+	@$(S)/bench
 
 shell: selftests
 	@$(S)/build-kernel ours

@@ -41,6 +41,29 @@ static int make_file(const char *path, size_t len)
 	return fd;
 }
 
+/*
+ * Whether data moved by reference shows from user space: change the source
+ * after the call and look at what arrives.  A copy keeps the old byte; a
+ * reference to the same page sees the new one.
+ */
+#define MARK	'#'
+
+static void mark(int file)
+{
+	check(pwrite(file, (char[]){ MARK }, 1, 0) == 1, "pwrite");
+}
+
+static const char *how(char first, const char *who)
+{
+	static char line[128];
+
+	if (first == MARK)
+		snprintf(line, sizeof(line), "by reference (a later write to the source reached %s)", who);
+	else
+		snprintf(line, sizeof(line), "by copy (%s kept the old bytes)", who);
+	return line;
+}
+
 /* Read exactly len bytes from fd, or die. */
 static void drain(int fd, char *buf, size_t len)
 {
@@ -69,10 +92,11 @@ static void header_and_file_to_socket(void)
 	check(in == FILE_BYTES, "splice file -> pipe");
 	out = splice(p[0], NULL, sv[0], NULL, in + strlen(hdr), SPLICE_F_MORE);
 	check(out == in + (ssize_t)strlen(hdr), "splice pipe -> socket");
+	mark(file);
 	drain(sv[1], got, out);
-	check(memcmp(got, hdr, strlen(hdr)) == 0 && got[strlen(hdr)] == 'a', "verify");
-	printf("header + file -> socket: %zd header bytes copied, %zd file bytes by page reference\n",
-	       strlen(hdr), in);
+	check(memcmp(got, hdr, strlen(hdr)) == 0 && got[strlen(hdr) + 1] == 'b', "verify");
+	printf("file -> socket behind a header: %zu header bytes copied by write(), %zd file bytes spliced %s\n",
+	       strlen(hdr), in, how(got[strlen(hdr)], "the peer"));
 	close(file), close(p[0]), close(p[1]), close(sv[0]), close(sv[1]);
 }
 
@@ -89,14 +113,15 @@ static void tee_to_file_and_socket(void)
 	check(n == 16384, "splice file -> pipe");
 	teed = tee(in[0], copy[1], n, 0);
 	check(teed == n, "tee");
+	mark(file);
 	logged = splice(copy[0], NULL, log, NULL, teed, 0);
 	sent = splice(in[0], NULL, sv[0], NULL, n, 0);
 	check(logged == n && sent == n, "splice to file and socket");
 	drain(sv[1], got, sent);
 	check(pread(log, got + 8192, 8192, 0) == 8192 && memcmp(got, got + 8192, 8192) == 0,
 	      "verify");
-	printf("tee: %zd bytes to a file and %zd to a socket, one copy of the pages\n",
-	       logged, sent);
+	printf("tee: %zd bytes to a file and %zd to a socket from one splice, %s\n",
+	       logged, sent, how(got[0], "both"));
 	close(file), close(log), close(in[0]), close(in[1]);
 	close(copy[0]), close(copy[1]), close(sv[0]), close(sv[1]);
 }
@@ -113,9 +138,10 @@ static void vmsplice_logger(void)
 	memset(msg, 'L', sizeof(msg));
 	n = vmsplice(p[1], &iov, 1, 0);
 	check(n == sizeof(msg), "vmsplice");
+	msg[0] = MARK;
 	drain(p[0], got, n);
-	check(memcmp(got, msg, n) == 0, "verify");
-	printf("vmsplice: %zd bytes of user memory handed to a pipe by page reference\n", n);
+	check(memcmp(got + 1, msg + 1, n - 1) == 0, "verify");
+	printf("vmsplice: %zd bytes of user memory into a pipe, %s\n", n, how(got[0], "the reader"));
 	close(p[0]), close(p[1]);
 }
 

@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * splice-bench REPS: throughput of each splice path in the guest, at chunk
+ * sizes 4 KiB .. 1 MiB and at the default and a 1 MiB pipe size, plus the
+ * cost of one small call and the guest's memcpy bandwidth.
+ *
+ * Run under QEMU -icount, where guest time counts instructions, so two runs
+ * of one kernel agree closely.  Prints one line per measurement:
+ *   BENCH path chunk pipe_size rep MB/s
+ *   BENCHNS name bytes rep ns-per-call
+ * scripts/bench-report turns them into bench/RESULTS.md and plots.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TOTAL		(4 << 20)	/* bytes per measurement */
+#define MAX_CHUNK	(1 << 20)
+
+static const size_t chunks[] = { 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20 };
+static const int pipe_sizes[] = { 64 << 10, 1 << 20 };
+
+static int src_file, dst_file, devnull;
+static char *buf;
+
+static void die(const char *what)
+{
+	fprintf(stderr, "splice-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void make_pipe(int p[2], int size)
+{
+	if (pipe(p) || fcntl(p[1], F_SETPIPE_SZ, size) < size)
+		die("pipe");
+}
+
+static void close_pipe(int p[2])
+{
+	close(p[0]);
+	close(p[1]);
+}
+
+/* Move exactly @len bytes from pipe @in to @out, or die. */
+static void drain(int in, int out, size_t len)
+{
+	while (len) {
+		ssize_t n = splice(in, NULL, out, NULL, len, SPLICE_F_MORE);
+
+		if (n <= 0)
+			die("splice from pipe");
+		len -= n;
+	}
+}
+
+/* Fill pipe @out from the source file at *@off, wrapping at its end. */
+static size_t fill(int out, loff_t *off, size_t len)
+{
+	ssize_t n;
+
+	if (*off >= TOTAL)
+		*off = 0;
+	if (len > TOTAL - *off)
+		len = TOTAL - *off;
+	n = splice(src_file, off, out, NULL, len, SPLICE_F_MORE);
+	if (n <= 0)
+		die("splice from file");
+	return n;
+}
+
+/* A TCP connection over loopback: *@a connects to *@b. */
+static void tcp_pair(int *a, int *b)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (l < 0 || bind(l, (void *)&sa, len) || listen(l, 1) ||
+	    getsockname(l, (void *)&sa, &len))
+		die("listen");
+	*a = socket(AF_INET, SOCK_STREAM, 0);
+	if (*a < 0 || connect(*a, (void *)&sa, len))
+		die("connect");
+	*b = accept(l, NULL, NULL);
+	if (*b < 0)
+		die("accept");
+	close(l);
+}
+
+/* Thread: read and discard what arrives on a socket until EOF. */
+static void *sink(void *arg)
+{
+	static char junk[MAX_CHUNK];
+	int fd = *(int *)arg;
+
+	while (read(fd, junk, sizeof(junk)) > 0)
+		;
+	return NULL;
+}
+
+/* Thread: write TOTAL bytes to a socket, then shut it down. */
+static void *source(void *arg)
+{
+	static char data[64 << 10];
+	int fd = *(int *)arg;
+	size_t left = TOTAL;
+
+	while (left) {
+		ssize_t n = write(fd, data, left < sizeof(data) ? left : sizeof(data));
+
+		if (n <= 0)
+			die("write socket");
+		left -= n;
+	}
+	shutdown(fd, SHUT_WR);
+	return NULL;
+}
+
+struct run {
+	size_t chunk;
+	int pipe_size;
+};
+
+static void file_pipe_null(const struct run *r)
+{
+	loff_t off = 0;
+	size_t done;
+	int p[2];
+
+	make_pipe(p, r->pipe_size);
+	for (done = 0; done < TOTAL; ) {
+		size_t n = fill(p[1], &off, r->chunk);
+
+		drain(p[0], devnull, n);
+		done += n;
+	}
+	close_pipe(p);
+}
+
+static void file_pipe_file(const struct run *r)
+{
+	loff_t in = 0, out = 0;
+	size_t done;
+	int p[2];
+
+	make_pipe(p, r->pipe_size);
+	for (done = 0; done < TOTAL; ) {
+		size_t n = fill(p[1], &in, r->chunk), left = n;
+
+		while (left) {
+			ssize_t m = splice(p[0], NULL, dst_file, &out, left, 0);
+
+			if (m <= 0)
+				die("splice to file");
+			left -= m;
+		}
+		done += n;
+	}
+	close_pipe(p);
+}
+
+/* file -> TCP: by splice through a pipe, by sendfile, or by read/write. */
+enum to_socket { BY_SPLICE, BY_SENDFILE, BY_READ_WRITE };
+
+static void file_to_tcp(const struct run *r, enum to_socket how)
+{
+	loff_t off = 0;
+	size_t done = 0;
+	pthread_t thr;
+	int a, b, p[2];
+
+	tcp_pair(&a, &b);
+	make_pipe(p, r->pipe_size);
+	pthread_create(&thr, NULL, sink, &b);
+	while (done < TOTAL) {
+		ssize_t n;
+
+		if (how == BY_SPLICE) {
+			n = fill(p[1], &off, r->chunk);
+			drain(p[0], a, n);
+		} else if (how == BY_SENDFILE) {
+			n = sendfile(a, src_file, &off, r->chunk);
+		} else {
+			n = pread(src_file, buf, r->chunk, off);
+			if (n > 0 && write(a, buf, n) != n)
+				die("write socket");
+			off += n;
+		}
+		if (n <= 0)
+			die("file to socket");
+		done += n;
+		if (off >= TOTAL)
+			off = 0;
+	}
+	close(a);
+	pthread_join(thr, NULL);
+	close(b);
+	close_pipe(p);
+}
+
+static void file_tcp_splice(const struct run *r)
+{
+	file_to_tcp(r, BY_SPLICE);
+}
+
+static void file_tcp_sendfile(const struct run *r)
+{
+	file_to_tcp(r, BY_SENDFILE);
+}
+
+static void file_tcp_read_write(const struct run *r)
+{
+	file_to_tcp(r, BY_READ_WRITE);
+}
+
+/* A proxy: TCP -> pipe -> TCP, with a writer and a reader thread. */
+static void tcp_pipe_tcp(const struct run *r)
+{
+	pthread_t in_thr, out_thr;
+	int in_a, in_b, out_a, out_b, p[2];
+	ssize_t n;
+
+	tcp_pair(&in_a, &in_b);
+	tcp_pair(&out_a, &out_b);
+	make_pipe(p, r->pipe_size);
+	pthread_create(&in_thr, NULL, source, &in_a);
+	pthread_create(&out_thr, NULL, sink, &out_b);
+	while ((n = splice(in_b, NULL, p[1], NULL, r->chunk, SPLICE_F_MOVE)) > 0)
+		drain(p[0], out_a, n);
+	if (n < 0)
+		die("splice from socket");
+	close(out_a);
+	pthread_join(in_thr, NULL);
+	pthread_join(out_thr, NULL);
+	close(in_a);
+	close(in_b);
+	close(out_b);
+	close_pipe(p);
+}
+
+/* tee() the same buffers into a second pipe, which is drained. */
+static void tee_pipe(const struct run *r)
+{
+	size_t done, want = r->chunk;
+	loff_t off = 0;
+	int p[2], q[2];
+
+	make_pipe(p, r->pipe_size);
+	make_pipe(q, r->pipe_size);
+	if (want > (size_t)r->pipe_size)
+		want = r->pipe_size;
+	while (off < (loff_t)want)
+		fill(p[1], &off, want - off);
+	for (done = 0; done < TOTAL; ) {
+		ssize_t n = tee(p[0], q[1], want, 0);
+
+		if (n <= 0)
+			die("tee");
+		drain(q[0], devnull, n);
+		done += n;
+	}
+	close_pipe(p);
+	close_pipe(q);
+}
+
+static void vmsplice_pipe_file(const struct run *r)
+{
+	loff_t out = 0;
+	size_t done;
+	int p[2];
+
+	make_pipe(p, r->pipe_size);
+	for (done = 0; done < TOTAL; ) {
+		struct iovec iov = { buf, r->chunk };
+		ssize_t n = vmsplice(p[1], &iov, 1, 0), left = n;
+
+		if (n <= 0)
+			die("vmsplice");
+		while (left) {
+			ssize_t m = splice(p[0], NULL, dst_file, &out, left, 0);
+
+			if (m <= 0)
+				die("splice to file");
+			left -= m;
+		}
+		done += n;
+	}
+	close_pipe(p);
+}
+
+/* file -> pipe -> pipe -> /dev/null: the middle move is what differs. */
+static void pipe_pipe(const struct run *r)
+{
+	loff_t off = 0;
+	size_t done;
+	int p[2], q[2];
+
+	make_pipe(p, r->pipe_size);
+	make_pipe(q, r->pipe_size);
+	for (done = 0; done < TOTAL; ) {
+		size_t n = fill(p[1], &off, r->chunk);
+
+		drain(p[0], q[1], n);
+		drain(q[0], devnull, n);
+		done += n;
+	}
+	close_pipe(p);
+	close_pipe(q);
+}
+
+static const struct path {
+	const char *name;
+	void (*fn)(const struct run *r);
+} paths[] = {
+	{ "file-pipe-null", file_pipe_null },
+	{ "file-pipe-file", file_pipe_file },
+	{ "file-tcp-splice", file_tcp_splice },
+	{ "file-tcp-sendfile", file_tcp_sendfile },
+	{ "file-tcp-read-write", file_tcp_read_write },
+	{ "tcp-pipe-tcp", tcp_pipe_tcp },
+	{ "tee", tee_pipe },
+	{ "vmsplice-pipe-file", vmsplice_pipe_file },
+	{ "pipe-pipe", pipe_pipe },
+};
+
+/* ns per call of one splice file -> pipe and one pipe -> /dev/null. */
+static double small_call_ns(size_t bytes)
+{
+	const int calls = 2000;
+	loff_t off;
+	double t;
+	int i, p[2];
+
+	make_pipe(p, 64 << 10);
+	t = now();
+	for (i = 0; i < calls; i++) {
+		off = 0;
+		if (splice(src_file, &off, p[1], NULL, bytes, 0) != (ssize_t)bytes)
+			die("small splice");
+		drain(p[0], devnull, bytes);
+	}
+	t = now() - t;
+	close_pipe(p);
+	return t * 1e9 / (2 * calls);
+}
+
+static double memcpy_mbps(void)
+{
+	char *dst = malloc(MAX_CHUNK);
+	double t;
+	int i;
+
+	if (!dst)
+		die("malloc");
+	t = now();
+	for (i = 0; i < TOTAL / MAX_CHUNK * 4; i++) {
+		memcpy(dst, buf, MAX_CHUNK);
+		__asm__ __volatile__("" : : "r"(dst) : "memory");
+	}
+	t = now() - t;
+	free(dst);
+	return 4.0 * TOTAL / t / 1e6;
+}
+
+static int make_source(void)
+{
+	int fd = open("/tmp/bench-src", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	size_t i;
+
+	if (fd < 0)
+		die("open source");
+	for (i = 0; i < MAX_CHUNK; i++)
+		buf[i] = 'a' + i % 26;
+	for (i = 0; i < TOTAL; i += MAX_CHUNK)
+		if (write(fd, buf, MAX_CHUNK) != MAX_CHUNK)
+			die("write source");
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	int reps = argc > 1 ? atoi(argv[1]) : 5;
+	size_t c, s, p;
+	int rep;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	buf = aligned_alloc(4096, MAX_CHUNK);
+	devnull = open("/dev/null", O_WRONLY);
+	dst_file = open("/tmp/bench-dst", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (!buf || devnull < 0 || dst_file < 0)
+		die("setup");
+	src_file = make_source();
+
+	for (rep = 0; rep < reps; rep++) {
+		printf("BENCH memcpy 1048576 0 %d %.1f\n", rep, memcpy_mbps());
+		printf("BENCHNS splice-call 1 %d %.0f\n", rep, small_call_ns(1));
+		printf("BENCHNS splice-call 4096 %d %.0f\n", rep, small_call_ns(4096));
+		for (p = 0; p < sizeof(paths) / sizeof(paths[0]); p++)
+			for (s = 0; s < sizeof(pipe_sizes) / sizeof(pipe_sizes[0]); s++)
+				for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+					struct run r = { chunks[c], pipe_sizes[s] };
+					double t = now();
+
+					paths[p].fn(&r);
+					t = now() - t;
+					printf("BENCH %s %zu %d %d %.1f\n", paths[p].name,
+					       r.chunk, r.pipe_size, rep, TOTAL / t / 1e6);
+				}
+	}
+	return 0;
+}
