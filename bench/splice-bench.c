@@ -72,6 +72,18 @@ static void drain(int in, int out, size_t len)
 	}
 }
 
+/* Move exactly @len bytes from pipe @in to the destination file at *@pos. */
+static void drain_to_file(int in, loff_t *pos, size_t len)
+{
+	while (len) {
+		ssize_t n = splice(in, NULL, dst_file, pos, len, 0);
+
+		if (n <= 0)
+			die("splice to file");
+		len -= n;
+	}
+}
+
 /* Fill pipe @out from the source file at *@off, wrapping at its end. */
 static size_t fill(int out, loff_t *off, size_t len)
 {
@@ -79,7 +91,7 @@ static size_t fill(int out, loff_t *off, size_t len)
 
 	if (*off >= TOTAL)
 		*off = 0;
-	if (len > TOTAL - *off)
+	if ((loff_t)len > TOTAL - *off)
 		len = TOTAL - *off;
 	n = splice(src_file, off, out, NULL, len, SPLICE_F_MORE);
 	if (n <= 0)
@@ -165,15 +177,9 @@ static void file_pipe_file(const struct run *r)
 
 	make_pipe(p, r->pipe_size);
 	for (done = 0; done < TOTAL; ) {
-		size_t n = fill(p[1], &in, r->chunk), left = n;
+		size_t n = fill(p[1], &in, r->chunk);
 
-		while (left) {
-			ssize_t m = splice(p[0], NULL, dst_file, &out, left, 0);
-
-			if (m <= 0)
-				die("splice to file");
-			left -= m;
-		}
+		drain_to_file(p[0], &out, n);
 		done += n;
 	}
 	close_pipe(p);
@@ -292,17 +298,11 @@ static void vmsplice_pipe_file(const struct run *r)
 	make_pipe(p, r->pipe_size);
 	for (done = 0; done < TOTAL; ) {
 		struct iovec iov = { buf, r->chunk };
-		ssize_t n = vmsplice(p[1], &iov, 1, 0), left = n;
+		ssize_t n = vmsplice(p[1], &iov, 1, 0);
 
 		if (n <= 0)
 			die("vmsplice");
-		while (left) {
-			ssize_t m = splice(p[0], NULL, dst_file, &out, left, 0);
-
-			if (m <= 0)
-				die("splice to file");
-			left -= m;
-		}
+		drain_to_file(p[0], &out, n);
 		done += n;
 	}
 	close_pipe(p);
