@@ -266,51 +266,27 @@ static void tcp_pipe_tcp(const struct run *r)
 	close_pipe(p);
 }
 
-/* tee() the same buffers into a second pipe, which is drained. */
-static void tee_pipe(const struct run *r)
-{
-	size_t done, want = r->chunk;
-	loff_t off = 0;
-	int p[2], q[2];
-
-	make_pipe(p, r->pipe_size);
-	make_pipe(q, r->pipe_size);
-	if (want > (size_t)r->pipe_size)
-		want = r->pipe_size;
-	while (off < (loff_t)want)
-		fill(p[1], &off, want - off);
-	for (done = 0; done < TOTAL; ) {
-		ssize_t n = tee(p[0], q[1], want, 0);
-
-		if (n <= 0)
-			die("tee");
-		drain(q[0], devnull, n);
-		done += n;
-	}
-	close_pipe(p);
-	close_pipe(q);
-}
-
 /*
- * One pipe duplicated into four, each drained: by four tee() calls, or by
- * one teev() (ours only: syscall 463 on x86-64).
+ * One pipe's buffers duplicated into @nr_out pipes, each drained to
+ * /dev/null: by one tee() per output, or by one teev() for all (ours only:
+ * syscall 463 on x86-64).  The input is filled once and never consumed.
  */
-#define FANOUT	4
+#define MAX_FANOUT	4
 
 static bool teev_works(void)
 {
 	return syscall(463, -1, NULL, 1, 1, 0) < 0 && errno != ENOSYS;
 }
 
-static void fan_out(const struct run *r, bool one_call)
+static void tee_into(const struct run *r, int nr_out, bool one_call)
 {
 	size_t done, want = r->chunk;
-	int p[2], q[FANOUT][2], wfds[FANOUT];
+	int p[2], q[MAX_FANOUT][2], wfds[MAX_FANOUT];
 	loff_t off = 0;
 	int i;
 
 	make_pipe(p, r->pipe_size);
-	for (i = 0; i < FANOUT; i++) {
+	for (i = 0; i < nr_out; i++) {
 		make_pipe(q[i], r->pipe_size);
 		wfds[i] = q[i][1];
 	}
@@ -322,30 +298,35 @@ static void fan_out(const struct run *r, bool one_call)
 		ssize_t n = 0;
 
 		if (one_call) {
-			n = syscall(463, p[0], wfds, FANOUT, want, 0);
+			n = syscall(463, p[0], wfds, nr_out, want, 0);
 		} else {
-			for (i = 0; i < FANOUT; i++)
+			for (i = 0; i < nr_out; i++)
 				n = tee(p[0], wfds[i], want, 0);
 		}
 		if (n <= 0)
-			die("fan out");
-		for (i = 0; i < FANOUT; i++)
+			die("tee");
+		for (i = 0; i < nr_out; i++)
 			drain(q[i][0], devnull, n);
 		done += n;
 	}
 	close_pipe(p);
-	for (i = 0; i < FANOUT; i++)
+	for (i = 0; i < nr_out; i++)
 		close_pipe(q[i]);
+}
+
+static void tee_pipe(const struct run *r)
+{
+	tee_into(r, 1, false);
 }
 
 static void tee_4_calls(const struct run *r)
 {
-	fan_out(r, false);
+	tee_into(r, MAX_FANOUT, false);
 }
 
 static void teev_4(const struct run *r)
 {
-	fan_out(r, true);
+	tee_into(r, MAX_FANOUT, true);
 }
 
 static void vmsplice_pipe_file(const struct run *r)
