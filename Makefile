@@ -13,6 +13,7 @@ help:
 	@echo "make demo         build our kernel and boot the splice demo"
 	@echo "make check        run every selftest on our kernel and our debug kernel"
 	@echo "make check-fast   run every selftest on our kernel only"
+	@echo "                  (ONLY=test1,test2 runs just those)"
 	@echo "make check-stock  run the same selftests on the stock 6.12 kernel"
 	@echo "make fuzz         trinity and stress-ng on our debug kernel"
 	@echo "make bench        benchmark ours against stock 6.12 into bench/"
@@ -48,7 +49,7 @@ check: selftests
 	@$(S)/check ours ours-debug
 
 check-fast: selftests
-	@$(S)/check ours
+	@ONLY="$(ONLY)" $(S)/check ours
 
 check-stock: selftests stock
 	@$(S)/check stock

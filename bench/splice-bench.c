@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -29,12 +30,14 @@
 
 #define TOTAL		(4 << 20)	/* bytes per measurement */
 #define MAX_CHUNK	(1 << 20)
+#define LOG_MEM		(4 * MAX_CHUNK)	/* the largest logger ring */
 
 static const size_t chunks[] = { 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20 };
 static const int pipe_sizes[] = { 64 << 10, 1 << 20 };
 
 static int src_file, dst_file, devnull;
 static char *buf;
+static char *log_mem;	/* the loggers' ring, faulted in once for all */
 
 static void die(const char *what)
 {
@@ -99,6 +102,19 @@ static size_t fill(int out, loff_t *off, size_t len)
 	if (n <= 0)
 		die("splice from file");
 	return n;
+}
+
+/* Write all @len bytes at @data to @fd, or die. */
+static void write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+
+		if (n <= 0)
+			die("write");
+		data += n;
+		len -= n;
+	}
 }
 
 /* A TCP connection over loopback: *@a connects to *@b. */
@@ -241,8 +257,63 @@ static void file_tcp_read_write(const struct run *r)
 	file_to_tcp(r, BY_READ_WRITE);
 }
 
-/* A proxy: TCP -> pipe -> TCP, with a writer and a reader thread. */
-static void tcp_pipe_tcp(const struct run *r)
+/*
+ * splice() between two files neither of which is a pipe (ours only): stock
+ * says EINVAL before looking at the files, ours goes through a pipe of its
+ * own and finds nothing to read on an empty non-blocking socket.
+ */
+static bool splice_nonpipe_works(void)
+{
+	static bool probed, works;
+	int s[2], t[2];
+
+	if (probed)
+		return works;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, t) ||
+	    fcntl(s[0], F_SETFL, O_NONBLOCK))
+		die("probe socketpair");
+	works = splice(s[0], NULL, t[0], NULL, 1, SPLICE_F_NONBLOCK) < 0 &&
+		errno == EAGAIN;
+	close(s[0]);
+	close(s[1]);
+	close(t[0]);
+	close(t[1]);
+	probed = true;
+	return works;
+}
+
+/*
+ * A proxy: TCP -> TCP, with a writer and a reader thread.  By splice
+ * through a pipe, the upstream way; by one splice() from socket to socket,
+ * through the call's own pipe (ours only); or by read() and write()
+ * through a buffer, the classic user-space proxy.  Only the first uses the
+ * pipe, but all run at both pipe sizes so that every path has the same
+ * table rows and plot lines: for the others the two are one figure twice.
+ */
+enum forward { VIA_PIPE, SOCKET_TO_SOCKET, VIA_BUFFER };
+
+/* Forward up to one chunk from @in to @out: the bytes, 0 at end of input. */
+static ssize_t forward(int in, int out, int p[2], const struct run *r,
+		       enum forward how)
+{
+	ssize_t n;
+
+	if (how == VIA_PIPE) {
+		n = splice(in, NULL, p[1], NULL, r->chunk, SPLICE_F_MOVE);
+		if (n > 0)
+			drain(p[0], out, n);
+	} else if (how == SOCKET_TO_SOCKET) {
+		n = splice(in, NULL, out, NULL, r->chunk, SPLICE_F_MOVE);
+	} else {
+		n = read(in, buf, r->chunk);
+		if (n > 0)
+			write_all(out, buf, n);
+	}
+	return n;
+}
+
+static void tcp_to_tcp(const struct run *r, enum forward how)
 {
 	pthread_t in_thr, out_thr;
 	int in_a, in_b, out_a, out_b, p[2];
@@ -253,10 +324,10 @@ static void tcp_pipe_tcp(const struct run *r)
 	make_pipe(p, r->pipe_size);
 	pthread_create(&in_thr, NULL, source, &in_a);
 	pthread_create(&out_thr, NULL, sink, &out_b);
-	while ((n = splice(in_b, NULL, p[1], NULL, r->chunk, SPLICE_F_MOVE)) > 0)
-		drain(p[0], out_a, n);
+	while ((n = forward(in_b, out_a, p, r, how)) > 0)
+		;
 	if (n < 0)
-		die("splice from socket");
+		die("forward from socket");
 	close(out_a);
 	pthread_join(in_thr, NULL);
 	pthread_join(out_thr, NULL);
@@ -264,6 +335,21 @@ static void tcp_pipe_tcp(const struct run *r)
 	close(in_b);
 	close(out_b);
 	close_pipe(p);
+}
+
+static void tcp_pipe_tcp(const struct run *r)
+{
+	tcp_to_tcp(r, VIA_PIPE);
+}
+
+static void tcp_tcp_splice(const struct run *r)
+{
+	tcp_to_tcp(r, SOCKET_TO_SOCKET);
+}
+
+static void tcp_read_write(const struct run *r)
+{
+	tcp_to_tcp(r, VIA_BUFFER);
 }
 
 /*
@@ -368,21 +454,172 @@ static void pipe_pipe(const struct run *r)
 	close_pipe(q);
 }
 
+/*
+ * The seeds' zero-copy logger: records formatted into a user ring and
+ * handed to a pipe, whose reader (here the same thread, to /dev/null)
+ * consumes them.  By write(), which copies; by vmsplice() into a ring
+ * twice the pipe's size, the 2006 way, which holds only because the pipe
+ * never has more than half the ring, so a region's last lap has left it
+ * before the ring comes back (not so once a consumer keeps the pages:
+ * tee(), a socket still sending); or by vmsplice(SPLICE_F_TRACK) into a
+ * ring of four chunks, waiting for F_GETPIPE_RELEASED to cover a region
+ * before overwriting it (ours only).  A call hands over at most the pipe's
+ * size, so none waits for a reader that is the same thread: chunks above
+ * it repeat that figure.
+ */
+#ifndef SPLICE_F_TRACK
+#define SPLICE_F_TRACK		0x40
+#endif
+#ifndef F_GETPIPE_RELEASED
+#define F_GETPIPE_RELEASED	(1024 + 15)	/* F_LINUX_SPECIFIC_BASE + 15 */
+#endif
+
+enum log_by { LOG_WRITE, LOG_VMSPLICE_DOUBLE, LOG_VMSPLICE_TRACK };
+
+struct log_ring {
+	size_t size;
+	size_t pos;		/* where the next record goes */
+	uint64_t given;		/* bytes handed to the pipe so far */
+	uint64_t released;	/* what F_GETPIPE_RELEASED said last */
+};
+
+/* vmsplice() of one byte with SPLICE_F_TRACK: 1 on ours, EINVAL on stock. */
+static bool track_works(void)
+{
+	static bool probed, works;
+	static char byte;
+	struct iovec iov = { &byte, 1 };
+	int p[2];
+
+	if (probed)
+		return works;
+	make_pipe(p, 64 << 10);
+	works = vmsplice(p[1], &iov, 1, SPLICE_F_TRACK) == 1;
+	if (works)
+		drain(p[0], devnull, 1);
+	close_pipe(p);
+	probed = true;
+	return works;
+}
+
+/* Write one byte in each page of @region, as formatting records would. */
+static void touch_ring(char *region, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += 4096)
+		region[i] = 'a' + i / 4096 % 26;
+}
+
+/*
+ * Before overwriting the ring's next @len bytes, wait until the pipe has
+ * released what they held a lap ago: the first given + @len - size bytes
+ * it was given.  Most regions need no call: the last count covers them.
+ */
+static void wait_released(int fd, struct log_ring *ring, size_t len)
+{
+	uint64_t target;
+
+	if (ring->given + len <= ring->size)
+		return;
+	target = ring->given + len - ring->size;
+	if (ring->released >= target)
+		return;
+	if (fcntl(fd, F_GETPIPE_RELEASED, &target))
+		die("F_GETPIPE_RELEASED");
+	ring->released = target;
+}
+
+/* Hand the pipe @len bytes of the ring at @region: the bytes it took. */
+static size_t log_record(int fd, char *region, size_t len, enum log_by how)
+{
+	struct iovec iov = { region, len };
+	ssize_t n;
+
+	if (how == LOG_WRITE)
+		n = write(fd, region, len);
+	else if (how == LOG_VMSPLICE_DOUBLE)
+		n = vmsplice(fd, &iov, 1, 0);
+	else
+		n = vmsplice(fd, &iov, 1, SPLICE_F_TRACK);
+	if (n <= 0)
+		die("log record");
+	return n;
+}
+
+static void logger(const struct run *r, enum log_by how)
+{
+	struct log_ring ring = { .pos = 0 };
+	size_t chunk = r->chunk, pipe_size;
+	int p[2];
+
+	make_pipe(p, r->pipe_size);
+	pipe_size = fcntl(p[1], F_GETPIPE_SZ);
+	if (chunk > pipe_size)
+		chunk = pipe_size;
+	/* The 2006 ring must be twice the pipe; four chunks do for the rest. */
+	if (how == LOG_VMSPLICE_DOUBLE)
+		ring.size = 2 * pipe_size;
+	else
+		ring.size = 4 * chunk;
+	while (ring.given < TOTAL) {
+		char *region = log_mem + ring.pos;
+		size_t len = chunk, n;
+
+		if (len > ring.size - ring.pos)
+			len = ring.size - ring.pos;
+		if (how == LOG_VMSPLICE_TRACK)
+			wait_released(p[1], &ring, len);
+		touch_ring(region, len);
+		n = log_record(p[1], region, len, how);
+		drain(p[0], devnull, n);
+		ring.given += n;
+		ring.pos = (ring.pos + n) % ring.size;
+	}
+	close_pipe(p);
+}
+
+static void logger_write(const struct run *r)
+{
+	logger(r, LOG_WRITE);
+}
+
+static void logger_vmsplice_double(const struct run *r)
+{
+	logger(r, LOG_VMSPLICE_DOUBLE);
+}
+
+static void logger_vmsplice_track(const struct run *r)
+{
+	logger(r, LOG_VMSPLICE_TRACK);
+}
+
+/*
+ * @works says whether this kernel has what the path needs (NULL: every
+ * kernel has); a path only ours runs has a path doing the same job with
+ * stock calls, for the report's table of our kernel's own figures.
+ */
 static const struct path {
 	const char *name;
 	void (*fn)(const struct run *r);
+	bool (*works)(void);
 } paths[] = {
-	{ "file-pipe-null", file_pipe_null },
-	{ "file-pipe-file", file_pipe_file },
-	{ "file-tcp-splice", file_tcp_splice },
-	{ "file-tcp-sendfile", file_tcp_sendfile },
-	{ "file-tcp-read-write", file_tcp_read_write },
-	{ "tcp-pipe-tcp", tcp_pipe_tcp },
-	{ "tee", tee_pipe },
-	{ "vmsplice-pipe-file", vmsplice_pipe_file },
-	{ "pipe-pipe", pipe_pipe },
-	{ "tee-4-calls", tee_4_calls },
-	{ "teev-4", teev_4 },
+	{ "file-pipe-null", file_pipe_null, NULL },
+	{ "file-pipe-file", file_pipe_file, NULL },
+	{ "file-tcp-splice", file_tcp_splice, NULL },
+	{ "file-tcp-sendfile", file_tcp_sendfile, NULL },
+	{ "file-tcp-read-write", file_tcp_read_write, NULL },
+	{ "tcp-pipe-tcp", tcp_pipe_tcp, NULL },
+	{ "tcp-read-write", tcp_read_write, NULL },
+	{ "tcp-tcp-splice", tcp_tcp_splice, splice_nonpipe_works },
+	{ "tee", tee_pipe, NULL },
+	{ "vmsplice-pipe-file", vmsplice_pipe_file, NULL },
+	{ "pipe-pipe", pipe_pipe, NULL },
+	{ "tee-4-calls", tee_4_calls, NULL },
+	{ "teev-4", teev_4, teev_works },
+	{ "logger-write", logger_write, NULL },
+	{ "logger-vmsplice-double", logger_vmsplice_double, NULL },
+	{ "logger-vmsplice-track", logger_vmsplice_track, track_works },
 };
 
 /* One measurement per pipe size and chunk size. */
@@ -465,10 +702,13 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	buf = aligned_alloc(4096, MAX_CHUNK);
+	log_mem = aligned_alloc(4096, LOG_MEM);
 	devnull = open("/dev/null", O_WRONLY);
 	dst_file = open("/tmp/bench-dst", O_RDWR | O_CREAT | O_TRUNC, 0644);
-	if (!buf || devnull < 0 || dst_file < 0)
+	if (!buf || !log_mem || devnull < 0 || dst_file < 0)
 		die("setup");
+	/* No logger path should pay for the first touch of its ring. */
+	memset(log_mem, 0, LOG_MEM);
 	src_file = make_source();
 
 	for (rep = 0; rep < reps; rep++) {
@@ -476,7 +716,7 @@ int main(int argc, char **argv)
 		printf("BENCHNS splice-call 1 %d %.0f\n", rep, small_call_ns(1));
 		printf("BENCHNS splice-call 4096 %d %.0f\n", rep, small_call_ns(4096));
 		for (p = 0; p < sizeof(paths) / sizeof(paths[0]); p++)
-			if (paths[p].fn != teev_4 || teev_works())
+			if (!paths[p].works || paths[p].works())
 				run_path(&paths[p], rep);
 	}
 	return 0;

@@ -2,7 +2,9 @@
 /*
  * The examples from the original splice threads, run in the guest:
  * a file sent to a socket behind a header, a stream teed to a file and a
- * socket, and user memory given to a pipe with vmsplice.
+ * socket, user memory given to a pipe with vmsplice and the count that
+ * says when it is free again, and a socket forwarded to another socket
+ * with no pipe of the caller's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +17,14 @@
 #include <unistd.h>
 
 #define FILE_BYTES	(64 * 1024)
+
+/* Ours only: <linux/splice.h> and <linux/fcntl.h> of the series. */
+#ifndef SPLICE_F_TRACK
+#define SPLICE_F_TRACK		0x40
+#endif
+#ifndef F_GETPIPE_RELEASED
+#define F_GETPIPE_RELEASED	(1024 + 15)
+#endif
 
 static void check(int ok, const char *what)
 {
@@ -126,23 +136,54 @@ static void tee_to_file_and_socket(void)
 	close(copy[0]), close(copy[1]), close(sv[0]), close(sv[1]);
 }
 
+static unsigned long long released(int fd)
+{
+	unsigned long long count = 0;
+
+	check(fcntl(fd, F_GETPIPE_RELEASED, &count) == 0, "F_GETPIPE_RELEASED");
+	return count;
+}
+
 static void vmsplice_logger(void)
 {
 	static char msg[4096] __attribute__((aligned(4096)));
 	char got[sizeof(msg)];
 	struct iovec iov = { msg, sizeof(msg) };
+	unsigned long long before;
 	int p[2];
 	ssize_t n;
 
 	check(pipe(p) == 0, "pipe");
 	memset(msg, 'L', sizeof(msg));
-	n = vmsplice(p[1], &iov, 1, 0);
+	n = vmsplice(p[1], &iov, 1, SPLICE_F_TRACK);
 	check(n == sizeof(msg), "vmsplice");
+	before = released(p[1]);
 	msg[0] = MARK;
 	drain(p[0], got, n);
 	check(memcmp(got + 1, msg + 1, n - 1) == 0, "verify");
 	printf("vmsplice: %zd bytes of user memory into a pipe, %s\n", n, how(got[0], "the reader"));
+	printf("vmsplice: F_GETPIPE_RELEASED says %llu bytes free for reuse before the read, %llu after\n",
+	       before, released(p[1]));
 	close(p[0]), close(p[1]);
+}
+
+static void socket_to_socket(void)
+{
+	static char got[FILE_BYTES];
+	int a[2], b[2];
+	ssize_t n;
+
+	check(socketpair(AF_UNIX, SOCK_STREAM, 0, a) == 0, "socketpair");
+	check(socketpair(AF_UNIX, SOCK_STREAM, 0, b) == 0, "socketpair");
+	memset(got, 'S', sizeof(got));
+	check(write(a[1], got, sizeof(got)) == sizeof(got), "write");
+	n = splice(a[0], NULL, b[0], NULL, sizeof(got), 0);
+	check(n == sizeof(got), "splice socket -> socket");
+	memset(got, 0, sizeof(got));
+	drain(b[1], got, n);
+	check(got[0] == 'S' && got[n - 1] == 'S', "verify");
+	printf("socket -> socket: %zd bytes by one splice() with no pipe of the caller's\n", n);
+	close(a[0]), close(a[1]), close(b[0]), close(b[1]);
 }
 
 int main(void)
@@ -151,6 +192,7 @@ int main(void)
 	header_and_file_to_socket();
 	tee_to_file_and_socket();
 	vmsplice_logger();
+	socket_to_socket();
 	printf("demo: all examples worked\n");
 	return 0;
 }
