@@ -264,11 +264,9 @@ static void file_tcp_read_write(const struct run *r)
  */
 static bool splice_nonpipe_works(void)
 {
-	static bool probed, works;
 	int s[2], t[2];
+	bool works;
 
-	if (probed)
-		return works;
 	if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) ||
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, t) ||
 	    fcntl(s[0], F_SETFL, O_NONBLOCK))
@@ -279,7 +277,6 @@ static bool splice_nonpipe_works(void)
 	close(s[1]);
 	close(t[0]);
 	close(t[1]);
-	probed = true;
 	return works;
 }
 
@@ -486,19 +483,16 @@ struct log_ring {
 /* vmsplice() of one byte with SPLICE_F_TRACK: 1 on ours, EINVAL on stock. */
 static bool track_works(void)
 {
-	static bool probed, works;
 	static char byte;
 	struct iovec iov = { &byte, 1 };
 	int p[2];
+	bool works;
 
-	if (probed)
-		return works;
 	make_pipe(p, 64 << 10);
 	works = vmsplice(p[1], &iov, 1, SPLICE_F_TRACK) == 1;
 	if (works)
 		drain(p[0], devnull, 1);
 	close_pipe(p);
-	probed = true;
 	return works;
 }
 
