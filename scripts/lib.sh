@@ -10,7 +10,14 @@ BUILD="$TOP/$BUILD_DIR"
 TREE="$TOP/$TREE_DIR"
 STOCK="$TOP/$STOCK_DIR"
 OUT="$TOP/$OUT_DIR"
-LOGS="$OUT/logs"
+# RUN_TAG gives a second run beside the first (another developer's, or a
+# helper's) its own selftests, headers, initramfs, console logs and step
+# logs; the kernels' objects stay shared, so only one may build them.
+RUN_TAG=${RUN_TAG:-}
+TAGGED=${RUN_TAG:+-$RUN_TAG}
+LOGS="$OUT/logs$TAGGED"
+HEADERS="$OUT/headers$TAGGED"
+SELFTESTS_OUT="$OUT/selftests$TAGGED"
 
 STEP=${STEP:-$(basename "$0")}
 START=${START:-$(date +%s)}
@@ -70,7 +77,7 @@ variant_is_debug() {
 kmake() {
 	local cc=gcc
 	ccache -p >/dev/null 2>&1 && cc="ccache gcc"
-	CCACHE_BASEDIR="$TOP" make ARCH="$KARCH" CC="$cc" -j"$(nproc)" "$@"
+	CCACHE_BASEDIR="$TOP" CCACHE_NOHASHDIR=1 make ARCH="$KARCH" CC="$cc" -j"$(nproc)" "$@"
 }
 
 # The patches named in patches/series, in order.
