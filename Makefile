@@ -4,7 +4,7 @@
 
 S := scripts
 
-.PHONY: all demo check check-fast check-stock fuzz bench shell deps base \
+.PHONY: all demo check check-fast check-stock bisect-check fuzz bench shell deps base \
 	apply export selftests stock clean distclean help
 
 all: help
@@ -16,6 +16,7 @@ help:
 	@echo "make check-fast   run every selftest on our kernel only"
 	@echo "                  (ONLY=test1,test2 runs just those)"
 	@echo "make check-stock  run the same selftests on the stock 6.12 kernel"
+	@echo "make bisect-check build every patch of the series in turn (resumable)"
 	@echo "make fuzz         trinity and stress-ng on our debug kernel"
 	@echo "make bench        benchmark ours against stock 6.12 into bench/"
 	@echo "make shell        boot our kernel to a shell on the console"
@@ -55,6 +56,9 @@ check-fast: selftests
 check-stock: selftests stock
 	@$(S)/check stock
 
+bisect-check: selftests
+	@$(S)/bisect-check
+
 fuzz: selftests
 	@$(S)/fuzz ours-debug
 
@@ -67,7 +71,7 @@ shell: selftests
 	@$(S)/boot ours shell
 
 clean:
-	rm -rf build/out
+	rm -rf build/out build/linux/.obj-* build/stock/.obj-* build/bisect
 
 distclean:
 	rm -rf build

@@ -257,10 +257,14 @@ static void file_tcp_read_write(const struct run *r)
 	file_to_tcp(r, BY_READ_WRITE);
 }
 
+#ifndef SPLICE_F_DIRECT
+#define SPLICE_F_DIRECT		0x10
+#endif
+
 /*
- * splice() between two files neither of which is a pipe (ours only): stock
- * says EINVAL before looking at the files, ours goes through a pipe of its
- * own and finds nothing to read on an empty non-blocking socket.
+ * splice(SPLICE_F_DIRECT) between two files neither of which is a pipe
+ * (ours only): stock rejects the flag with EINVAL, ours goes through a pipe
+ * of its own and finds nothing to read on an empty non-blocking socket.
  */
 static bool splice_nonpipe_works(void)
 {
@@ -271,7 +275,8 @@ static bool splice_nonpipe_works(void)
 	    socketpair(AF_UNIX, SOCK_STREAM, 0, t) ||
 	    fcntl(s[0], F_SETFL, O_NONBLOCK))
 		die("probe socketpair");
-	works = splice(s[0], NULL, t[0], NULL, 1, SPLICE_F_NONBLOCK) < 0 &&
+	works = splice(s[0], NULL, t[0], NULL, 1,
+		       SPLICE_F_DIRECT | SPLICE_F_NONBLOCK) < 0 &&
 		errno == EAGAIN;
 	close(s[0]);
 	close(s[1]);
@@ -301,7 +306,8 @@ static ssize_t forward(int in, int out, int p[2], const struct run *r,
 		if (n > 0)
 			drain(p[0], out, n);
 	} else if (how == SOCKET_TO_SOCKET) {
-		n = splice(in, NULL, out, NULL, r->chunk, SPLICE_F_MOVE);
+		n = splice(in, NULL, out, NULL, r->chunk,
+			   SPLICE_F_DIRECT | SPLICE_F_MOVE);
 	} else {
 		n = read(in, buf, r->chunk);
 		if (n > 0)

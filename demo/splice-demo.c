@@ -19,6 +19,9 @@
 #define FILE_BYTES	(64 * 1024)
 
 /* Ours only: <linux/splice.h> and <linux/fcntl.h> of the series. */
+#ifndef SPLICE_F_DIRECT
+#define SPLICE_F_DIRECT		0x10
+#endif
 #ifndef SPLICE_F_TRACK
 #define SPLICE_F_TRACK		0x40
 #endif
@@ -177,12 +180,12 @@ static void socket_to_socket(void)
 	check(socketpair(AF_UNIX, SOCK_STREAM, 0, b) == 0, "socketpair");
 	memset(got, 'S', sizeof(got));
 	check(write(a[1], got, sizeof(got)) == sizeof(got), "write");
-	n = splice(a[0], NULL, b[0], NULL, sizeof(got), 0);
+	n = splice(a[0], NULL, b[0], NULL, sizeof(got), SPLICE_F_DIRECT);
 	check(n == sizeof(got), "splice socket -> socket");
 	memset(got, 0, sizeof(got));
 	drain(b[1], got, n);
 	check(got[0] == 'S' && got[n - 1] == 'S', "verify");
-	printf("socket -> socket: %zd bytes by one splice() with no pipe of the caller's\n", n);
+	printf("socket -> socket: %zd bytes by one splice(SPLICE_F_DIRECT) with no pipe of the caller's\n", n);
 	close(a[0]), close(a[1]), close(b[0]), close(b[1]);
 }
 
