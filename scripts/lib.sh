@@ -12,7 +12,7 @@ STOCK="$TOP/$STOCK_DIR"
 OUT="$TOP/$OUT_DIR"
 # RUN_TAG gives a second run beside the first (another developer's, or a
 # helper's) its own selftests, headers, initramfs, console logs and step
-# logs; the kernels' objects stay shared, so only one may build them.
+# logs; the kernels' objects stay shared (build-kernel locks them).
 RUN_TAG=${RUN_TAG:-}
 TAGGED=${RUN_TAG:+-$RUN_TAG}
 LOGS="$OUT/logs$TAGGED"
