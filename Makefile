@@ -13,7 +13,8 @@ help:
 	@echo "make demo         build our kernel and boot the splice demo"
 	@echo "make check        run every selftest on our kernel, our debug kernel"
 	@echo "                  and stock 6.12 (the contract: 0 failed on all three)"
-	@echo "make check-fast   run every selftest on our kernel only"
+	@echo "                  (the debug kernel runs a named subset: FULL=1 for all)"
+	@echo "make check-fast   run every selftest on our kernel only, no KUnit"
 	@echo "                  (ONLY=test1,test2 runs just those)"
 	@echo "make check-stock  run the same selftests on the stock 6.12 kernel"
 	@echo "make bisect-check build every patch of the series in turn (resumable)"
@@ -47,8 +48,9 @@ demo: selftests
 	@$(S)/mkinitramfs ours
 	@$(S)/boot ours demo
 
-check: selftests stock
-	@$(S)/check ours ours-debug stock
+# The selftests and the stock tree are made beside the first kernel build.
+check: apply
+	@$(S)/check --prepare ours ours-debug stock
 
 check-fast: selftests
 	@ONLY="$(ONLY)" $(S)/check ours

@@ -74,10 +74,13 @@ variant_is_debug() {
 
 # ccache, when it works here, makes a rebuild in a fresh clone cheap: with
 # paths taken relative to the checkout, another clone hits the same cache.
+# One job more than CPUs keeps them busy while a job waits for the disk or
+# for ccache.
 kmake() {
 	local cc=gcc
 	ccache -p >/dev/null 2>&1 && cc="ccache gcc"
-	CCACHE_BASEDIR="$TOP" CCACHE_NOHASHDIR=1 make ARCH="$KARCH" CC="$cc" -j"$(nproc)" "$@"
+	CCACHE_BASEDIR="$TOP" CCACHE_NOHASHDIR=1 make ARCH="$KARCH" CC="$cc" \
+		-j"$(( $(nproc) + 1 ))" "$@"
 }
 
 # The patches named in patches/series, in order.
