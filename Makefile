@@ -42,7 +42,10 @@ selftests: apply
 stock: base
 	@$(S)/stock-tree
 
+# host-tsc-khz first: a host whose TSC cannot be the guest's clock fails
+# before the builds, not after.
 demo: selftests
+	@$(S)/host-tsc-khz >/dev/null
 	@$(S)/build-demo
 	@$(S)/build-kernel ours
 	@$(S)/mkinitramfs ours
@@ -68,6 +71,7 @@ bench: selftests stock
 	@$(S)/bench
 
 shell: selftests
+	@$(S)/host-tsc-khz >/dev/null
 	@$(S)/build-kernel ours
 	@$(S)/mkinitramfs ours
 	@$(S)/boot ours shell
