@@ -72,6 +72,13 @@ variant_is_debug() {
 	[[ "$1" == *-debug ]]
 }
 
+# kconfig_defines SRC SYM: whether the tree at SRC has a Kconfig entry for
+# SYM (without CONFIG_).  A series option may be missing from an early
+# patch of the series, never from a tree that defines it.
+kconfig_defines() {
+	git -C "$1" grep -q "^config $2\$" -- '*Kconfig*'
+}
+
 # ccache, when it works here, makes a rebuild in a fresh clone cheap: with
 # paths taken relative to the checkout, another clone hits the same cache.
 # One job more than CPUs keeps them busy while a job waits for the disk or
