@@ -2,7 +2,10 @@
 /*
  * splice-bench REPS: throughput of each splice path in the guest, at chunk
  * sizes 4 KiB .. 1 MiB and at the default and a 1 MiB pipe size, plus the
- * cost of one small call and the guest's memcpy bandwidth.
+ * cost of one small call and the guest's memcpy bandwidth, and what an
+ * open()+close() and a small call cost while the process holds HELD pipes
+ * with a tracked vmsplice() call unread in each (on stock, an untracked
+ * one): the state the series' calls keep must cost no one else anything.
  *
  * Run under QEMU -icount, where guest time counts instructions, so two runs
  * of one kernel agree closely.  Prints one line per measurement:
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -661,6 +665,57 @@ static double small_call_ns(size_t bytes)
 	return t * 1e9 / (2 * calls);
 }
 
+/* ns per open() and close() of the source file. */
+static double open_close_ns(void)
+{
+	const int calls = 2000;
+	double t;
+	int i;
+
+	t = now();
+	for (i = 0; i < calls; i++) {
+		int fd = open("/tmp/bench-src", O_RDONLY);
+
+		if (fd < 0)
+			die("open");
+		close(fd);
+	}
+	t = now() - t;
+	return t * 1e9 / calls;
+}
+
+#define HELD		10000
+static int held[HELD][2];
+
+/*
+ * HELD pipes, each holding one vmsplice()d page: with SPLICE_F_TRACK
+ * where the kernel has it, so that each has a tracker and a record.
+ */
+static void hold_pipes(void)
+{
+	struct rlimit rl = { 2 * HELD + 64, 2 * HELD + 64 };
+	struct iovec iov = { buf, 4096 };
+	unsigned int flags = track_works() ? SPLICE_F_TRACK : 0;
+	int i;
+
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		die("setrlimit");
+	for (i = 0; i < HELD; i++) {
+		if (pipe(held[i]))
+			die("pipe");
+		if (vmsplice(held[i][1], &iov, 1, flags) != 4096)
+			die("vmsplice held");
+	}
+}
+
+static void release_pipes(void)
+{
+	int i;
+
+	for (i = 0; i < HELD; i++)
+		close_pipe(held[i]);
+}
+
 static double memcpy_mbps(void)
 {
 	char *dst = malloc(MAX_CHUNK);
@@ -715,6 +770,13 @@ int main(int argc, char **argv)
 		printf("BENCH memcpy 1048576 0 %d %.1f\n", rep, memcpy_mbps());
 		printf("BENCHNS splice-call 1 %d %.0f\n", rep, small_call_ns(1));
 		printf("BENCHNS splice-call 4096 %d %.0f\n", rep, small_call_ns(4096));
+		printf("BENCHNS open-close 0 %d %.0f\n", rep, open_close_ns());
+		hold_pipes();
+		printf("BENCHNS open-close-beside-%d-held 0 %d %.0f\n", HELD, rep,
+		       open_close_ns());
+		printf("BENCHNS splice-call-beside-%d-held 1 %d %.0f\n", HELD, rep,
+		       small_call_ns(1));
+		release_pipes();
 		for (p = 0; p < sizeof(paths) / sizeof(paths[0]); p++)
 			if (!paths[p].works || paths[p].works())
 				run_path(&paths[p], rep);
