@@ -3,7 +3,7 @@
  * splice-bench REPS: throughput of each splice path in the guest, at chunk
  * sizes 4 KiB .. 1 MiB and at the default and a 1 MiB pipe size, plus the
  * cost of one small call and the guest's memcpy bandwidth, and what an
- * open()+close() and a small call cost while the process holds HELD pipes
+ * open()+close() and a small call cost while another user holds HELD pipes
  * with a tracked vmsplice() call unread in each (on stock, an untracked
  * one): the state the series' calls keep must cost no one else anything.
  *
@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -685,35 +687,55 @@ static double open_close_ns(void)
 }
 
 #define HELD		10000
-static int held[HELD][2];
+#define NOBODY		65534
 
 /*
- * HELD pipes, each holding one vmsplice()d page: with SPLICE_F_TRACK
- * where the kernel has it, so that each has a tracker and a record.
+ * A child of another user (nobody) that holds HELD pipes, each with one
+ * vmsplice()d page: with SPLICE_F_TRACK where the kernel has it, so that
+ * each has a tracker and a record.  Returns once they are all made.
  */
-static void hold_pipes(void)
+static pid_t hold_pipes_as_another_user(void)
 {
 	struct rlimit rl = { 2 * HELD + 64, 2 * HELD + 64 };
 	struct iovec iov = { buf, 4096 };
 	unsigned int flags = track_works() ? SPLICE_F_TRACK : 0;
-	int i;
+	int ready[2], i;
+	char c = 0;
+	pid_t pid;
 
-	if (setrlimit(RLIMIT_NOFILE, &rl))
-		die("setrlimit");
-	for (i = 0; i < HELD; i++) {
-		if (pipe(held[i]))
-			die("pipe");
-		if (vmsplice(held[i][1], &iov, 1, flags) != 4096)
-			die("vmsplice held");
+	if (pipe(ready))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		static int held[HELD][2];
+
+		if (setrlimit(RLIMIT_NOFILE, &rl) || setgid(NOBODY) ||
+		    setuid(NOBODY))
+			die("become nobody");
+		for (i = 0; i < HELD; i++) {
+			if (pipe(held[i]))
+				die("pipe");
+			if (vmsplice(held[i][1], &iov, 1, flags) != 4096)
+				die("vmsplice held");
+		}
+		if (write(ready[1], &c, 1) != 1)
+			die("ready");
+		pause();
+		_exit(0);
 	}
+	close(ready[1]);
+	if (read(ready[0], &c, 1) != 1)
+		die("holder");
+	close(ready[0]);
+	return pid;
 }
 
-static void release_pipes(void)
+static void stop_holder(pid_t pid)
 {
-	int i;
-
-	for (i = 0; i < HELD; i++)
-		close_pipe(held[i]);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
 }
 
 static double memcpy_mbps(void)
@@ -752,6 +774,7 @@ static int make_source(void)
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 5;
+	pid_t holder;
 	size_t p;
 	int rep;
 
@@ -771,12 +794,12 @@ int main(int argc, char **argv)
 		printf("BENCHNS splice-call 1 %d %.0f\n", rep, small_call_ns(1));
 		printf("BENCHNS splice-call 4096 %d %.0f\n", rep, small_call_ns(4096));
 		printf("BENCHNS open-close 0 %d %.0f\n", rep, open_close_ns());
-		hold_pipes();
+		holder = hold_pipes_as_another_user();
 		printf("BENCHNS open-close-beside-%d-held 0 %d %.0f\n", HELD, rep,
 		       open_close_ns());
 		printf("BENCHNS splice-call-beside-%d-held 1 %d %.0f\n", HELD, rep,
 		       small_call_ns(1));
-		release_pipes();
+		stop_holder(holder);
 		for (p = 0; p < sizeof(paths) / sizeof(paths[0]); p++)
 			if (!paths[p].works || paths[p].works())
 				run_path(&paths[p], rep);
