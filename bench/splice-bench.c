@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -362,6 +363,49 @@ static void tcp_read_write(const struct run *r)
 }
 
 /*
+ * socket -> pipe -> /dev/null: a thread writes TOTAL bytes into a TCP
+ * connection or a unix stream socket pair, and splice() takes them into a
+ * pipe by reference to the socket buffers' pages.
+ */
+static void socket_pipe_null(const struct run *r, bool tcp)
+{
+	pthread_t thr;
+	int a, b, p[2];
+	ssize_t n;
+
+	if (tcp) {
+		tcp_pair(&a, &b);
+	} else {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
+			die("socketpair");
+		a = sv[0];
+		b = sv[1];
+	}
+	make_pipe(p, r->pipe_size);
+	pthread_create(&thr, NULL, source, &a);
+	while ((n = splice(b, NULL, p[1], NULL, r->chunk, SPLICE_F_MOVE)) > 0)
+		drain(p[0], devnull, n);
+	if (n < 0)
+		die("splice from socket");
+	pthread_join(thr, NULL);
+	close(a);
+	close(b);
+	close_pipe(p);
+}
+
+static void tcp_pipe_null(const struct run *r)
+{
+	socket_pipe_null(r, true);
+}
+
+static void unix_pipe_null(const struct run *r)
+{
+	socket_pipe_null(r, false);
+}
+
+/*
  * One pipe's buffers duplicated into @nr_out pipes, each drained to
  * /dev/null: by one tee() per output, or by one teev() for all (ours only:
  * syscall 463 on x86-64).  The input is filled once and never consumed.
@@ -373,7 +417,14 @@ static bool teev_works(void)
 	return syscall(463, -1, NULL, 1, 1, 0) < 0 && errno != ENOSYS;
 }
 
-static void tee_into(const struct run *r, int nr_out, bool one_call)
+/*
+ * Set by a path that times only part of its work (the fan-out calls, not
+ * the drains): run_path() then reports that instead of the whole run.
+ */
+static double part_secs;
+
+static void tee_into(const struct run *r, int nr_out, bool one_call,
+		     bool time_fanout)
 {
 	size_t done, want = r->chunk;
 	int p[2], q[MAX_FANOUT][2], wfds[MAX_FANOUT];
@@ -390,6 +441,7 @@ static void tee_into(const struct run *r, int nr_out, bool one_call)
 	while (off < (loff_t)want)
 		fill(p[1], &off, want - off);
 	for (done = 0; done < TOTAL; ) {
+		double t = time_fanout ? now() : 0;
 		ssize_t n = 0;
 
 		if (one_call) {
@@ -398,6 +450,8 @@ static void tee_into(const struct run *r, int nr_out, bool one_call)
 			for (i = 0; i < nr_out; i++)
 				n = tee(p[0], wfds[i], want, 0);
 		}
+		if (time_fanout)
+			part_secs += now() - t;
 		if (n <= 0)
 			die("tee");
 		for (i = 0; i < nr_out; i++)
@@ -411,17 +465,28 @@ static void tee_into(const struct run *r, int nr_out, bool one_call)
 
 static void tee_pipe(const struct run *r)
 {
-	tee_into(r, 1, false);
+	tee_into(r, 1, false, false);
 }
 
 static void tee_4_calls(const struct run *r)
 {
-	tee_into(r, MAX_FANOUT, false);
+	tee_into(r, MAX_FANOUT, false, false);
 }
 
 static void teev_4(const struct run *r)
 {
-	tee_into(r, MAX_FANOUT, true);
+	tee_into(r, MAX_FANOUT, true, false);
+}
+
+/* The same, timing only the fan-out: four tee() calls or one teev(). */
+static void tee_4_calls_fanout(const struct run *r)
+{
+	tee_into(r, MAX_FANOUT, false, true);
+}
+
+static void teev_4_fanout(const struct run *r)
+{
+	tee_into(r, MAX_FANOUT, true, true);
 }
 
 static void vmsplice_pipe_file(const struct run *r)
@@ -601,6 +666,213 @@ static void logger_vmsplice_track(const struct run *r)
 }
 
 /*
+ * Two CPUs: a producer and a consumer in separate processes, pinned to
+ * CPUs 0 and 1, so that what is measured includes the wakeups, the pipe
+ * lock's hand-offs and the sleeps between them.  The producer hands over
+ * SMP_CHUNK at a time, alternating between the two halves of a buffer of
+ * twice that (vmsplice's double buffering), into a pipe of SMP_CHUNK.
+ */
+#define SMP_CHUNK	(256 << 10)
+#define SMP_TOTAL	(64 << 20)
+
+enum smp_how {
+	SMP_WRITE_READ,		/* write() -> pipe -> read() */
+	SMP_VMSPLICE_READ,	/* vmsplice() -> pipe -> read() */
+	SMP_VMSPLICE_SPLICE,	/* vmsplice() -> pipe -> splice() to /dev/null */
+	SMP_PIPE_PIPE,		/* vmsplice() -> pipe -> splice() -> pipe -> /dev/null */
+	SMP_TEE,		/* vmsplice() -> pipe, tee() to a pipe, both drained */
+};
+
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		die("sched_setaffinity");
+}
+
+/* The consumer's side of @how, until end of data on @in. */
+static void smp_consume(enum smp_how how, int in, int q[2])
+{
+	static char rbuf[SMP_CHUNK];
+	ssize_t n;
+
+	for (;;) {
+		switch (how) {
+		case SMP_WRITE_READ:
+		case SMP_VMSPLICE_READ:
+			n = read(in, rbuf, sizeof(rbuf));
+			break;
+		case SMP_VMSPLICE_SPLICE:
+			n = splice(in, NULL, devnull, NULL, SMP_CHUNK, 0);
+			break;
+		case SMP_PIPE_PIPE:
+			n = splice(in, NULL, q[1], NULL, SMP_CHUNK, 0);
+			if (n > 0)
+				drain(q[0], devnull, n);
+			break;
+		case SMP_TEE:
+			n = tee(in, q[1], SMP_CHUNK, 0);
+			if (n > 0) {
+				drain(q[0], devnull, n);
+				drain(in, devnull, n);
+			}
+			break;
+		}
+		if (n == 0)
+			return;
+		if (n < 0)
+			die("smp consumer");
+	}
+}
+
+/* The producer's side: SMP_TOTAL bytes into @out. */
+static void smp_produce(enum smp_how how, int out)
+{
+	size_t done;
+
+	for (done = 0; done < SMP_TOTAL; ) {
+		char *half = buf + (done / SMP_CHUNK % 2) * SMP_CHUNK;
+		size_t off = done % SMP_CHUNK;
+		struct iovec iov = { half + off, SMP_CHUNK - off };
+		ssize_t n;
+
+		if (how == SMP_WRITE_READ)
+			n = write(out, iov.iov_base, iov.iov_len);
+		else
+			n = vmsplice(out, &iov, 1, 0);
+		if (n <= 0)
+			die("smp producer");
+		done += n;
+	}
+}
+
+/* MB/s of guest time from the consumer's start to its end of data. */
+static double smp_pipe(enum smp_how how)
+{
+	int p[2], q[2], ready[2];
+	double t;
+	pid_t pid;
+	char c = 0;
+
+	make_pipe(p, SMP_CHUNK);
+	make_pipe(q, SMP_CHUNK);
+	if (pipe(ready))
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		pin_to_cpu(1);
+		close(p[1]);
+		if (write(ready[1], &c, 1) != 1)
+			die("ready");
+		smp_consume(how, p[0], q);
+		_exit(0);
+	}
+	pin_to_cpu(0);
+	close(p[0]);
+	if (read(ready[0], &c, 1) != 1)
+		die("consumer");
+	t = now();
+	smp_produce(how, p[1]);
+	close(p[1]);
+	waitpid(pid, NULL, 0);
+	t = now() - t;
+	close_pipe(q);
+	close(ready[0]);
+	close(ready[1]);
+	return SMP_TOTAL / t / 1e6;
+}
+
+/*
+ * TCP forwarding: the producer writes to a connection, a forwarder on the
+ * other CPU splices it through a pipe to a second connection, which a
+ * thread of the producer reads and discards.
+ */
+static double smp_tcp_forward(void)
+{
+	int in_a, in_b, out_a, out_b, p[2];
+	pthread_t out_thr;
+	size_t left;
+	double t;
+	pid_t pid;
+
+	tcp_pair(&in_a, &in_b);
+	tcp_pair(&out_a, &out_b);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (!pid) {
+		struct run r = { 64 << 10, 64 << 10 };
+		ssize_t n;
+
+		pin_to_cpu(1);
+		close(in_a);
+		close(out_b);
+		make_pipe(p, r.pipe_size);
+		while ((n = forward(in_b, out_a, p, &r, VIA_PIPE)) > 0)
+			;
+		if (n < 0)
+			die("smp forward");
+		_exit(0);
+	}
+	pin_to_cpu(0);
+	close(in_b);
+	close(out_a);
+	t = now();
+	pthread_create(&out_thr, NULL, sink, &out_b);
+	for (left = SMP_TOTAL; left; ) {
+		ssize_t n = write(in_a, buf, left < SMP_CHUNK ? left : SMP_CHUNK);
+
+		if (n <= 0)
+			die("write socket");
+		left -= n;
+	}
+	shutdown(in_a, SHUT_WR);
+	pthread_join(out_thr, NULL);
+	t = now() - t;
+	waitpid(pid, NULL, 0);
+	close(in_a);
+	close(out_b);
+	return SMP_TOTAL / t / 1e6;
+}
+
+static const struct {
+	const char *name;
+	enum smp_how how;
+} smp_paths[] = {
+	{ "smp-write-read", SMP_WRITE_READ },
+	{ "smp-vmsplice-read", SMP_VMSPLICE_READ },
+	{ "smp-vmsplice-splice", SMP_VMSPLICE_SPLICE },
+	{ "smp-pipe-pipe", SMP_PIPE_PIPE },
+	{ "smp-tee", SMP_TEE },
+};
+
+/* "smp REPS": the two-CPU figures, for a guest with two vCPUs. */
+static int smp(int reps)
+{
+	size_t i;
+	int rep;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
+		fprintf(stderr, "smp: needs two CPUs\n");
+		return 1;
+	}
+	for (rep = 0; rep < reps; rep++) {
+		for (i = 0; i < sizeof(smp_paths) / sizeof(smp_paths[0]); i++)
+			printf("BENCH %s %d %d %d %.1f\n", smp_paths[i].name,
+			       SMP_CHUNK, SMP_CHUNK, rep,
+			       smp_pipe(smp_paths[i].how));
+		printf("BENCH smp-tcp-pipe-tcp %d %d %d %.1f\n", 64 << 10,
+		       64 << 10, rep, smp_tcp_forward());
+	}
+	return 0;
+}
+
+/*
  * @works says whether this kernel has what the path needs (NULL: every
  * kernel has); a path only ours runs has a path doing the same job with
  * stock calls, for the report's table of our kernel's own figures.
@@ -617,12 +889,16 @@ static const struct path {
 	{ "file-tcp-read-write", file_tcp_read_write, NULL },
 	{ "tcp-pipe-tcp", tcp_pipe_tcp, NULL },
 	{ "tcp-read-write", tcp_read_write, NULL },
+	{ "tcp-pipe-null", tcp_pipe_null, NULL },
+	{ "unix-pipe-null", unix_pipe_null, NULL },
 	{ "tcp-tcp-splice", tcp_tcp_splice, splice_nonpipe_works },
 	{ "tee", tee_pipe, NULL },
 	{ "vmsplice-pipe-file", vmsplice_pipe_file, NULL },
 	{ "pipe-pipe", pipe_pipe, NULL },
 	{ "tee-4-calls", tee_4_calls, NULL },
 	{ "teev-4", teev_4, teev_works },
+	{ "tee-4-calls-fanout", tee_4_calls_fanout, NULL },
+	{ "teev-4-fanout", teev_4_fanout, teev_works },
 	{ "logger-write", logger_write, NULL },
 	{ "logger-vmsplice-double", logger_vmsplice_double, NULL },
 	{ "logger-vmsplice-track", logger_vmsplice_track, track_works },
@@ -638,8 +914,9 @@ static void run_path(const struct path *path, int rep)
 			struct run r = { chunks[c], pipe_sizes[s] };
 			double t = now();
 
+			part_secs = 0;
 			path->fn(&r);
-			t = now() - t;
+			t = part_secs ?: now() - t;
 			printf("BENCH %s %zu %d %d %.1f\n", path->name, r.chunk,
 			       r.pipe_size, rep, TOTAL / t / 1e6);
 		}
@@ -647,9 +924,11 @@ static void run_path(const struct path *path, int rep)
 }
 
 /* ns per call of one splice file -> pipe and one pipe -> /dev/null. */
+#define SMALL_CALLS	2000
+
 static double small_call_ns(size_t bytes)
 {
-	const int calls = 2000;
+	const int calls = SMALL_CALLS;
 	loff_t off;
 	double t;
 	int i, p[2];
@@ -771,6 +1050,55 @@ static int make_source(void)
 	return fd;
 }
 
+/*
+ * The marks of scripts/bench-profile's window: its QEMU plugin counts the
+ * guest instructions run between the first call of each.  Not inlined, and
+ * each does something, so that each is a block of its own at a fixed
+ * address of this static binary.
+ */
+__attribute__((noinline)) void profile_start(void)
+{
+	__asm__ __volatile__("" ::: "memory");
+}
+
+__attribute__((noinline)) void profile_stop(void)
+{
+	__asm__ __volatile__("" ::: "memory");
+}
+
+/* "profile PATH CHUNK PIPE": one run of one path inside the window. */
+static int profile(const char *name, size_t chunk, int pipe_size)
+{
+	struct run r = { chunk, pipe_size };
+	size_t p;
+
+	for (p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+		if (strcmp(paths[p].name, name))
+			continue;
+		if (paths[p].works && !paths[p].works())
+			break;
+		/* A first run outside the window: page cache, slabs, TLB. */
+		paths[p].fn(&r);
+		profile_start();
+		paths[p].fn(&r);
+		profile_stop();
+		printf("PROFILE %s %zu %d pages %d\n", name, chunk, pipe_size,
+		       TOTAL / 4096);
+		return 0;
+	}
+	if (!strcmp(name, "splice-call")) {
+		small_call_ns(chunk);
+		profile_start();
+		small_call_ns(chunk);
+		profile_stop();
+		printf("PROFILE %s %zu %d calls %d\n", name, chunk, pipe_size,
+		       2 * SMALL_CALLS);
+		return 0;
+	}
+	fprintf(stderr, "profile: no path %s on this kernel\n", name);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	int reps = argc > 1 ? atoi(argv[1]) : 5;
@@ -788,6 +1116,10 @@ int main(int argc, char **argv)
 	/* No logger path should pay for the first touch of its ring. */
 	memset(log_mem, 0, LOG_MEM);
 	src_file = make_source();
+	if (argc == 3 && !strcmp(argv[1], "smp"))
+		return smp(atoi(argv[2]));
+	if (argc == 5 && !strcmp(argv[1], "profile"))
+		return profile(argv[2], strtoul(argv[3], NULL, 0), atoi(argv[4]));
 
 	for (rep = 0; rep < reps; rep++) {
 		printf("BENCH memcpy 1048576 0 %d %.1f\n", rep, memcpy_mbps());
