@@ -1086,6 +1086,17 @@ static int profile(const char *name, size_t chunk, int pipe_size)
 		       TOTAL / 4096);
 		return 0;
 	}
+	for (p = 0; p < sizeof(smp_paths) / sizeof(smp_paths[0]); p++) {
+		if (strcmp(smp_paths[p].name, name))
+			continue;
+		smp_pipe(smp_paths[p].how);
+		profile_start();
+		smp_pipe(smp_paths[p].how);
+		profile_stop();
+		printf("PROFILE %s %d %d pages %d\n", name, SMP_CHUNK, SMP_CHUNK,
+		       SMP_TOTAL / 4096);
+		return 0;
+	}
 	if (!strcmp(name, "splice-call")) {
 		small_call_ns(chunk);
 		profile_start();
