@@ -385,8 +385,8 @@ static void socket_pipe_null(const struct run *r, bool tcp)
 	}
 	make_pipe(p, r->pipe_size);
 	pthread_create(&thr, NULL, source, &a);
-	while ((n = splice(b, NULL, p[1], NULL, r->chunk, SPLICE_F_MOVE)) > 0)
-		drain(p[0], devnull, n);
+	while ((n = forward(b, devnull, p, r, VIA_PIPE)) > 0)
+		;
 	if (n < 0)
 		die("splice from socket");
 	pthread_join(thr, NULL);
