@@ -323,21 +323,29 @@ static ssize_t forward(int in, int out, int p[2], const struct run *r,
 	return n;
 }
 
+/* Forward from @in to @out until end of input; @what names a failure. */
+static void forward_all(int in, int out, int p[2], const struct run *r,
+			enum forward how, const char *what)
+{
+	ssize_t n;
+
+	while ((n = forward(in, out, p, r, how)) > 0)
+		;
+	if (n < 0)
+		die(what);
+}
+
 static void tcp_to_tcp(const struct run *r, enum forward how)
 {
 	pthread_t in_thr, out_thr;
 	int in_a, in_b, out_a, out_b, p[2];
-	ssize_t n;
 
 	tcp_pair(&in_a, &in_b);
 	tcp_pair(&out_a, &out_b);
 	make_pipe(p, r->pipe_size);
 	pthread_create(&in_thr, NULL, source, &in_a);
 	pthread_create(&out_thr, NULL, sink, &out_b);
-	while ((n = forward(in_b, out_a, p, r, how)) > 0)
-		;
-	if (n < 0)
-		die("forward from socket");
+	forward_all(in_b, out_a, p, r, how, "forward from socket");
 	close(out_a);
 	pthread_join(in_thr, NULL);
 	pthread_join(out_thr, NULL);
@@ -371,7 +379,6 @@ static void socket_pipe_null(const struct run *r, bool tcp)
 {
 	pthread_t thr;
 	int a, b, p[2];
-	ssize_t n;
 
 	if (tcp) {
 		tcp_pair(&a, &b);
@@ -385,10 +392,7 @@ static void socket_pipe_null(const struct run *r, bool tcp)
 	}
 	make_pipe(p, r->pipe_size);
 	pthread_create(&thr, NULL, source, &a);
-	while ((n = forward(b, devnull, p, r, VIA_PIPE)) > 0)
-		;
-	if (n < 0)
-		die("splice from socket");
+	forward_all(b, devnull, p, r, VIA_PIPE, "splice from socket");
 	pthread_join(thr, NULL);
 	close(a);
 	close(b);
@@ -828,16 +832,12 @@ static double smp_tcp_forward(int rep)
 		die("fork");
 	if (!pid) {
 		struct run r = { 64 << 10, 64 << 10 };
-		ssize_t n;
 
 		pin_to_cpu(1);
 		close(in_a);
 		close(out_b);
 		make_pipe(p, r.pipe_size);
-		while ((n = forward(in_b, out_a, p, &r, VIA_PIPE)) > 0)
-			;
-		if (n < 0)
-			die("smp forward");
+		forward_all(in_b, out_a, p, &r, VIA_PIPE, "smp forward");
 		_exit(0);
 	}
 	pin_to_cpu(0);
@@ -1116,7 +1116,7 @@ static int profile(const char *name, size_t chunk, int pipe_size)
 	for (p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
 		if (strcmp(paths[p].name, name))
 			continue;
-		if (paths[p].works && !paths[p].works())
+		if (!path_works(&paths[p]))
 			break;
 		/* A first run outside the window: page cache, slabs, TLB. */
 		double t;
