@@ -814,10 +814,11 @@ static double smp_pipe(enum smp_how how, int rep)
 
 /*
  * TCP forwarding: the producer writes to a connection, a forwarder on the
- * other CPU splices it through a pipe to a second connection, which a
- * thread of the producer reads and discards.
+ * other CPU splices it through a pipe (or, @how SOCKET_TO_SOCKET, straight)
+ * to a second connection, which a thread of the producer reads and
+ * discards.
  */
-static double smp_tcp_forward(int rep)
+static double smp_tcp_forward(int rep, enum forward how)
 {
 	int in_a, in_b, out_a, out_b, p[2];
 	pthread_t out_thr;
@@ -837,7 +838,7 @@ static double smp_tcp_forward(int rep)
 		close(in_a);
 		close(out_b);
 		make_pipe(p, r.pipe_size);
-		forward_all(in_b, out_a, p, &r, VIA_PIPE, "smp forward");
+		forward_all(in_b, out_a, p, &r, how, "smp forward");
 		_exit(0);
 	}
 	pin_to_cpu(0);
@@ -873,8 +874,16 @@ static const struct {
 	{ "smp-tee", SMP_TEE },
 };
 
-/* "smp REPS": the two-CPU figures, for a guest with two vCPUs. */
-static int smp(int reps)
+#define SMP_TCP_ROW	"smp-tcp-pipe-tcp"
+#define SMP_TCP_DIRECT_ROW	"smp-tcp-tcp-splice"	/* ours only */
+
+/*
+ * "smp REPS [ROW]": the two-CPU figures, for a guest with two vCPUs; with
+ * ROW, that row alone, in a guest booted for it (as the one-CPU groups:
+ * the phases at which the two vCPUs' slices fall carry over from row to
+ * row within a boot).
+ */
+static int smp(int reps, const char *only)
 {
 	size_t i;
 	int rep;
@@ -884,13 +893,34 @@ static int smp(int reps)
 		return 1;
 	}
 	for (rep = 0; rep < reps; rep++) {
-		for (i = 0; i < sizeof(smp_paths) / sizeof(smp_paths[0]); i++)
+		for (i = 0; i < sizeof(smp_paths) / sizeof(smp_paths[0]); i++) {
+			if (only && strcmp(only, smp_paths[i].name))
+				continue;
 			printf("BENCH %s %d %d %d %.1f\n", smp_paths[i].name,
 			       SMP_CHUNK, SMP_CHUNK, rep,
 			       smp_pipe(smp_paths[i].how, rep));
-		printf("BENCH smp-tcp-pipe-tcp %d %d %d %.1f\n", 64 << 10,
-		       64 << 10, rep, smp_tcp_forward(rep));
+		}
+		if (!only || !strcmp(only, SMP_TCP_ROW))
+			printf("BENCH %s %d %d %d %.1f\n", SMP_TCP_ROW,
+			       64 << 10, 64 << 10, rep,
+			       smp_tcp_forward(rep, VIA_PIPE));
+		if ((!only || !strcmp(only, SMP_TCP_DIRECT_ROW)) &&
+		    splice_nonpipe_works())
+			printf("BENCH %s %d %d %d %.1f\n", SMP_TCP_DIRECT_ROW,
+			       64 << 10, 64 << 10, rep,
+			       smp_tcp_forward(rep, SOCKET_TO_SOCKET));
 	}
+	return 0;
+}
+
+/* "smp-groups": the rows "smp REPS ROW" takes, one per line. */
+static int list_smp_groups(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(smp_paths) / sizeof(smp_paths[0]); i++)
+		printf("%s\n", smp_paths[i].name);
+	printf("%s\n%s\n", SMP_TCP_ROW, SMP_TCP_DIRECT_ROW);
 	return 0;
 }
 
@@ -1248,6 +1278,8 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "groups"))
 		return list_groups();
+	if (argc == 2 && !strcmp(argv[1], "smp-groups"))
+		return list_smp_groups();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	buf = aligned_alloc(4096, MAX_CHUNK);
 	log_mem = aligned_alloc(4096, LOG_MEM);
@@ -1258,8 +1290,8 @@ int main(int argc, char **argv)
 	/* No logger path should pay for the first touch of its ring. */
 	memset(log_mem, 0, LOG_MEM);
 	src_file = make_source();
-	if (argc == 3 && !strcmp(argv[1], "smp"))
-		return smp(atoi(argv[2]));
+	if ((argc == 3 || argc == 4) && !strcmp(argv[1], "smp"))
+		return smp(atoi(argv[2]), argc == 4 ? argv[3] : NULL);
 	if (argc == 5 && !strcmp(argv[1], "profile"))
 		return profile(argv[2], strtoul(argv[3], NULL, 0), atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "path"))
