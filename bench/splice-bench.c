@@ -736,6 +736,17 @@ static void smp_consume(enum smp_how how, int in, int q[2])
 	}
 }
 
+/* Iterations of smp_spin() before each producer call, set per run. */
+static unsigned long smp_call_spin;
+
+static void smp_spin(unsigned long iterations)
+{
+	volatile unsigned long spin;
+
+	for (spin = 0; spin < iterations; spin++)
+		;
+}
+
 /* The producer's side: SMP_TOTAL bytes into @out. */
 static void smp_produce(enum smp_how how, int out)
 {
@@ -747,6 +758,7 @@ static void smp_produce(enum smp_how how, int out)
 		struct iovec iov = { half + off, SMP_CHUNK - off };
 		ssize_t n;
 
+		smp_spin(smp_call_spin);
 		if (how == SMP_WRITE_READ)
 			n = write(out, iov.iov_base, iov.iov_len);
 		else
@@ -760,17 +772,21 @@ static void smp_produce(enum smp_how how, int out)
 /*
  * Under -icount the two vCPUs take turns in slices of instructions, and
  * where the producer's calls fall in those slices decides who sleeps and
- * for how long: a change anywhere in the guest's code moves that phase,
- * and a row by 20%.  Each repetition therefore starts the producer after
- * a different number of instructions of its own, so that the median over
- * the repetitions is one over phases, not one phase measured again.
+ * for how long.  The two sides lock into a pattern within a few calls,
+ * whatever the start: a different start alone gives the same figure
+ * again, while a few instructions more or less per call (a change of the
+ * kernel's code, or of this program's) move a row by 20%.  Each
+ * repetition therefore both starts the producer after a different number
+ * of instructions and gives each of its calls a different number of
+ * instructions before it (up to some 1,000 at the ninth, against about
+ * 25,000 that a 256 KiB call costs), the same on every kernel, so that
+ * the median over the repetitions is one over patterns, not one pattern
+ * measured again.
  */
 static void smp_shift_phase(int rep)
 {
-	volatile unsigned long spin;
-
-	for (spin = 0; spin < (unsigned long)rep * 100003; spin++)
-		;
+	smp_spin((unsigned long)rep * 100003);
+	smp_call_spin = (unsigned long)rep * 31;
 }
 
 /* MB/s of guest time from the consumer's start to its end of data. */
