@@ -124,7 +124,28 @@ static void write_all(int fd, const char *data, size_t len)
 	}
 }
 
-/* A TCP connection over loopback: *@a connects to *@b. */
+/*
+ * Both buffers of a TCP socket fixed (to net.core.[rw]mem_max, which the
+ * kernel doubles).  Left to autotuning, a connection's buffers grow by how
+ * fast its first round trips go, so each run settled at one of two speeds
+ * about 4% apart on both kernels, and a row's median followed whichever
+ * kernel had more runs at the faster one.
+ */
+#define TCP_BUF_BYTES	(256 << 10)
+
+static void fix_tcp_buffers(int fd)
+{
+	int bytes = TCP_BUF_BYTES;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)))
+		die("setsockopt");
+}
+
+/*
+ * A TCP connection over loopback: *@a connects to *@b, which inherits its
+ * buffers from the listener.
+ */
 static void tcp_pair(int *a, int *b)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
@@ -132,11 +153,17 @@ static void tcp_pair(int *a, int *b)
 	socklen_t len = sizeof(sa);
 	int l = socket(AF_INET, SOCK_STREAM, 0);
 
-	if (l < 0 || bind(l, (void *)&sa, len) || listen(l, 1) ||
+	if (l < 0)
+		die("socket");
+	fix_tcp_buffers(l);
+	if (bind(l, (void *)&sa, len) || listen(l, 1) ||
 	    getsockname(l, (void *)&sa, &len))
 		die("listen");
 	*a = socket(AF_INET, SOCK_STREAM, 0);
-	if (*a < 0 || connect(*a, (void *)&sa, len))
+	if (*a < 0)
+		die("socket");
+	fix_tcp_buffers(*a);
+	if (connect(*a, (void *)&sa, len))
 		die("connect");
 	*b = accept(l, NULL, NULL);
 	if (*b < 0)
@@ -973,13 +1000,21 @@ static const struct path {
 };
 
 /*
- * A TCP run settles at one of two speeds about 4% apart, from one
- * repetition to the next, on both kernels (where the stack's timers and
- * the two threads' turns fall): socket rows are measured
- * SOCKET_REPS_FACTOR times as often.  Nine times did not stop their
- * medians from following whichever speed had the majority.
+ * The threads of a socket row run SCHED_FIFO, so that each runs until it
+ * blocks on a full or an empty buffer, as it would on a CPU of its own.
+ * Under SCHED_OTHER where the tick fell decided where one thread took the
+ * CPU from the other, and each run settled at one of two speeds 2-4%
+ * apart, on both kernels alike, so that a row's median followed whichever
+ * kernel had more runs at the faster one.  With this and fixed TCP buffers
+ * (fix_tcp_buffers()) the runs of a socket row agree to within 1%.
  */
-#define SOCKET_REPS_FACTOR	3
+static void run_until_blocked(bool on)
+{
+	struct sched_param sp = { .sched_priority = on ? 1 : 0 };
+
+	if (sched_setscheduler(0, on ? SCHED_FIFO : SCHED_OTHER, &sp))
+		die("sched_setscheduler");
+}
 
 static bool path_uses_sockets(const struct path *path)
 {
@@ -1167,6 +1202,8 @@ static int profile(const char *name, size_t chunk, int pipe_size)
 		/* A first run outside the window: page cache, slabs, TLB. */
 		double t;
 
+		if (path_uses_sockets(&paths[p]))
+			run_until_blocked(true);
 		paths[p].fn(&r);
 		t = now();
 		profile_start();
@@ -1237,12 +1274,18 @@ static void run_held(int reps)
 
 static void run_path_reps(const struct path *path, int reps)
 {
+	struct run first = { chunks[0], pipe_sizes[0] };
+	bool sockets = path_uses_sockets(path);
 	int rep;
 
-	if (path_uses_sockets(path))
-		reps *= SOCKET_REPS_FACTOR;
+	if (sockets)
+		run_until_blocked(true);
+	/* Not measured: the first run of a boot pays for slabs and TLB. */
+	path->fn(&first);
 	for (rep = 0; rep < reps; rep++)
 		run_path(path, rep);
+	if (sockets)
+		run_until_blocked(false);
 }
 
 /*
